@@ -1,0 +1,1 @@
+"""rerankq worker side: load an ONNX reranker once and serve rerank jobs from Redis."""
