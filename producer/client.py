@@ -121,20 +121,19 @@ class RerankClient:
         request = validate_request(payload, self.limits)
         queue = self.queue_for(request.model, priority)
         job_id = request.request_id or uuid.uuid4().hex
-        with redis_errors(self.connection):
-            # A repeated request id finds the earlier job: that job is the answer.
-            with contextlib.suppress(DuplicateJobError):
-                queue.enqueue_call(
-                    JOB_FUNCTION,
-                    args=(request_payload(request),),
-                    timeout=self.settings.job_timeout,
-                    result_ttl=self.settings.result_ttl,
-                    failure_ttl=self.settings.result_ttl,
-                    ttl=self.settings.job_ttl,
-                    job_id=job_id,
-                    description=_describe(request),
-                    unique=request.request_id is not None,
-                )
+        # A repeated request id finds the earlier job: that job is the answer.
+        with redis_errors(self.connection), contextlib.suppress(DuplicateJobError):
+            queue.enqueue_call(
+                JOB_FUNCTION,
+                args=(request_payload(request),),
+                timeout=self.settings.job_timeout,
+                result_ttl=self.settings.result_ttl,
+                failure_ttl=self.settings.result_ttl,
+                ttl=self.settings.job_ttl,
+                job_id=job_id,
+                description=_describe(request),
+                unique=request.request_id is not None,
+            )
         return RerankJob(self, job_id)
 
 
