@@ -280,7 +280,7 @@ TOPICS: dict[str, dict[str, list[str]]] = {
             "Swimmers reduce drag more than they increase power when they improve. Water is "
             "hundreds of times denser than air, so a body position that lets the hips and legs "
             "sink costs far more energy than any extra strength can repay. Coaches therefore "
-            "spend long sessions on balance, rotation and a long streamlined glide after each "
+            "spend long hours on balance, rotation and a long streamlined glide after each "
             "wall push. Breathing is practised to the side without lifting the head. Only when "
             "the stroke is efficient does it make sense to add hard interval sets for speed and "
             "endurance.",
@@ -466,3 +466,17 @@ LONG_QUERIES: list[tuple[str, str]] = [
         "flight to get over jet lag quickly?",
     ),
 ]
+
+
+def ranking_cases() -> list[dict[str, object]]:
+    """One case per topic: its first query, its own short answer among off-topic short answers."""
+    names = list(TOPICS)
+    cases: list[dict[str, object]] = []
+    for t, name in enumerate(names):
+        # Six candidates: the relevant passage plus five from other topics, rotated so the
+        # relevant one does not always sit at the same index.
+        others = [TOPICS[names[(t + k) % len(names)]]["short"][k % 3] for k in range(1, 6)]
+        at = t % 6
+        passages = [*others[:at], TOPICS[name]["short"][0], *others[at:]]
+        cases.append({"query": TOPICS[name]["queries"][0], "passages": passages, "relevant_index": at})
+    return cases
