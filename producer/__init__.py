@@ -3,7 +3,9 @@
 Importing this package pulls in redis, rq and pydantic only: no model runtime.
 """
 
+from producer.aio import AsyncRerankClient, AsyncRerankJob
 from producer.client import RerankClient
+from producer.completion import Completed
 from producer.contract import Limits, RankedPassage, RerankRequest, RerankResult, Timings
 from producer.errors import (
     ConfigError,
@@ -17,15 +19,20 @@ from producer.errors import (
     RerankqError,
 )
 from producer.jobs import RerankJob
+from producer.registry import ModelInfo
 from producer.settings import Settings
 
 __all__ = [
+    "AsyncRerankClient",
+    "AsyncRerankJob",
+    "Completed",
     "ConfigError",
     "JobFailedError",
     "JobNotFoundError",
     "JobTimeoutError",
     "Limits",
     "ModelDirError",
+    "ModelInfo",
     "NoWorkerError",
     "RankedPassage",
     "RedisUnavailableError",

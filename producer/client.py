@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import redis
 from rq import Queue
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
-from producer import defaults, keys
+from producer import completion, defaults, registry, submission
 from producer.connection import connect, redis_errors
-from producer.contract import Limits, RerankRequest, RerankResult, validate_request
-from producer.errors import RequestValidationError
+from producer.contract import Limits, RerankResult
 from producer.jobs import RerankJob
 from producer.settings import Settings
+from producer.submission import JOB_FUNCTION, request_payload
 
-JOB_FUNCTION = "worker.job.rerank_job"
-"""Dotted path of the worker's job function; referenced by name so producers never import it."""
+__all__ = ["JOB_FUNCTION", "RerankClient", "request_payload"]
 
 
 class RerankClient:
@@ -45,6 +43,7 @@ class RerankClient:
             max_text_chars=self.settings.max_text_chars,
             max_total_chars=self.settings.max_total_chars,
         )
+        self._served: dict[str, float] = {}  # queue -> when a live worker was last seen on it
 
     @property
     def settings_wait_timeout(self) -> float:
@@ -52,9 +51,7 @@ class RerankClient:
 
     def queue_for(self, model: str | None = None, priority: str = "normal") -> Queue:
         """The RQ queue a job for ``model`` at ``priority`` goes to."""
-        if priority not in ("normal", "high"):
-            raise RequestValidationError(f"priority: must be 'normal' or 'high', got {priority!r}")
-        name = keys.queue_name(keys.model_queue(self.settings.queue, model), high_priority=priority == "high")
+        name = submission.target_queue(self.settings.queue, model, priority)
         return Queue(name, connection=self.connection, serializer=JSONSerializer)
 
     def submit(
@@ -68,18 +65,19 @@ class RerankClient:
         request_id: str | None = None,
         model: str | None = None,
         priority: str = "normal",
+        require_worker: bool = True,
     ) -> RerankJob:
-        """Validate and enqueue one query with its passages; returns at once."""
-        payload = {
-            "query": query,
-            "passages": list(passages) if isinstance(passages, (list, tuple)) else passages,
-            "normalize": normalize,
-            "top_k": top_k,
-            "return_text": return_text,
-            "model": model,
-            "request_id": request_id,
-        }
-        return self._submit(payload, priority=priority)
+        """Validate and enqueue one query with its passages; returns at once.
+
+        ``model`` routes to the workers serving that model; with no live one,
+        ``NoWorkerError`` is raised unless ``require_worker=False`` (queue and wait).
+        ``priority="high"`` is served before normal jobs by the same workers.
+        """
+        payload = submission.rerank_payload(
+            query, passages, normalize=normalize, top_k=top_k, return_text=return_text,
+            request_id=request_id, model=model,
+        )
+        return self._submit(payload, priority=priority, require_worker=require_worker)
 
     def submit_pairs(
         self,
@@ -89,17 +87,11 @@ class RerankClient:
         request_id: str | None = None,
         model: str | None = None,
         priority: str = "normal",
+        require_worker: bool = True,
     ) -> RerankJob:
         """Validate and enqueue explicit (query, passage) pairs; returns at once."""
-        if not isinstance(pairs, (list, tuple)):
-            raise RequestValidationError(f"pairs: must be a list of [query, passage] pairs, got {type(pairs).__name__}")
-        payload = {
-            "pairs": [list(p) if isinstance(p, (list, tuple)) else p for p in pairs],
-            "normalize": normalize,
-            "model": model,
-            "request_id": request_id,
-        }
-        return self._submit(payload, priority=priority)
+        payload = submission.pairs_payload(pairs, normalize=normalize, request_id=request_id, model=model)
+        return self._submit(payload, priority=priority, require_worker=require_worker)
 
     def rerank(self, query: str, passages: Sequence[str], *, timeout: float | None = None, **options) -> RerankResult:
         """Submit and wait: the scored, ranked result."""
@@ -115,32 +107,45 @@ class RerankClient:
         """A handle on an already submitted job."""
         return RerankJob(self, job_id)
 
-    def _submit(self, payload: dict, *, priority: str) -> RerankJob:
-        payload = {k: v for k, v in payload.items() if v is not None}
-        payload["submitted_at"] = time.time()
-        request = validate_request(payload, self.limits)
+    def models(self) -> list[registry.ModelInfo]:
+        """Models that live workers serve right now, with their queues and worker counts."""
+        with redis_errors(self.connection):
+            return registry.models(self.connection)
+
+    def as_completed(
+        self, jobs: Iterable[RerankJob | str], timeout: float | None = None
+    ) -> Iterator[completion.Completed]:
+        """Yield a ``Completed`` for each job as it finishes or fails, in finishing order.
+
+        Results that landed before the call are yielded first. Raises
+        ``JobTimeoutError`` if jobs are still pending after ``timeout`` seconds.
+        """
+        handles = [self.job(j) if isinstance(j, str) else j for j in jobs]
+        return completion.as_completed(self.connection, handles, self.settings_wait_timeout if timeout is None else timeout)
+
+    def _submit(self, payload: dict, *, priority: str, require_worker: bool = True) -> RerankJob:
+        request = submission.prepare(payload, self.limits)
         queue = self.queue_for(request.model, priority)
-        job_id = request.request_id or uuid.uuid4().hex
+        if request.model and require_worker:
+            self._check_worker(request.model, queue.name)
+        job_id = submission.new_job_id(request)
         # A repeated request id finds the earlier job: that job is the answer.
         with redis_errors(self.connection), contextlib.suppress(DuplicateJobError):
             queue.enqueue_call(
                 JOB_FUNCTION,
-                args=(request_payload(request),),
-                timeout=self.settings.job_timeout,
-                result_ttl=self.settings.result_ttl,
-                failure_ttl=self.settings.result_ttl,
-                ttl=self.settings.job_ttl,
-                job_id=job_id,
-                description=_describe(request),
+                **submission.enqueue_options(request, self.settings, job_id),
                 unique=request.request_id is not None,
             )
         return RerankJob(self, job_id)
 
-
-def request_payload(request: RerankRequest) -> dict:
-    """The JSON-safe dict that travels as the job's only argument."""
-    return request.model_dump(exclude_none=True)
-
-
-def _describe(request: RerankRequest) -> str:
-    return f"rerank {request.pair_count} pairs" + (f" for {request.model}" if request.model else "")
+    def _check_worker(self, model: str, queue: str) -> None:
+        """Raise ``NoWorkerError`` unless a live worker serves ``queue`` (positive answers are cached briefly)."""
+        seen = self._served.get(queue)
+        if seen is not None and time.monotonic() - seen < defaults.WORKER_CHECK_SECONDS:
+            return
+        with redis_errors(self.connection):
+            workers = registry.live_workers(self.connection)
+        error = submission.missing_worker(model, queue, workers)
+        if error is not None:
+            raise error
+        self._served[queue] = time.monotonic()

@@ -6,7 +6,9 @@ import contextlib
 from collections.abc import Iterator
 
 import redis
+import redis.asyncio
 
+from producer import defaults
 from producer.errors import RedisUnavailableError
 
 CONNECT_TIMEOUT = 5.0
@@ -16,19 +18,44 @@ SOCKET_TIMEOUT = 15.0
 """Seconds a reply may take; blocking reads use shorter blocks than this."""
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for ``url`` (bytes replies, as RQ needs). Connects lazily."""
+def connect(url: str, *, timeout: float | None = None) -> redis.Redis:
+    """A client for ``url`` (bytes replies, as RQ needs). Connects lazily.
+
+    ``timeout`` replaces both connect and reply timeouts (health probes want short ones).
+    """
     try:
         return redis.Redis.from_url(
             url,
-            socket_connect_timeout=CONNECT_TIMEOUT,
-            socket_timeout=SOCKET_TIMEOUT,
+            socket_connect_timeout=timeout or CONNECT_TIMEOUT,
+            socket_timeout=timeout or SOCKET_TIMEOUT,
             health_check_interval=30,
         )
     except ValueError as exc:
         raise RedisUnavailableError(
             f"cannot use Redis URL {url!r}: {exc}; use redis://host:port/db or unix:///path"
         ) from None
+
+
+def connect_async(url: str, max_connections: int = defaults.ASYNC_MAX_CONNECTIONS) -> redis.asyncio.Redis:
+    """``connect`` for asyncio code: same timeouts, same errors. Connects lazily.
+
+    The pool makes commands wait for a free connection rather than fail, so a
+    burst of concurrent submits shares ``max_connections`` sockets.
+    """
+    try:
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=SOCKET_TIMEOUT,
+            health_check_interval=30,
+            max_connections=max_connections,
+            timeout=SOCKET_TIMEOUT,
+        )
+    except ValueError as exc:
+        raise RedisUnavailableError(
+            f"cannot use Redis URL {url!r}: {exc}; use redis://host:port/db or unix:///path"
+        ) from None
+    return redis.asyncio.Redis.from_pool(pool)
 
 
 def describe(connection: redis.Redis) -> str:

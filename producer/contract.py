@@ -18,7 +18,7 @@ from typing_extensions import TypedDict
 from producer import defaults
 from producer.errors import JobFailedError, RequestValidationError
 
-REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class RerankRequest(BaseModel):
         if self.top_k is not None and self.top_k < 1:
             raise ValueError(f"top_k: must be at least 1, got {self.top_k}")
         if self.request_id is not None and not REQUEST_ID_PATTERN.match(self.request_id):
-            raise ValueError("request_id: use 1-128 characters from A-Z a-z 0-9 _ . : -")
+            raise ValueError("request_id: use 1-128 characters from A-Z a-z 0-9 _ -")
         return self
 
     @property
@@ -133,7 +133,8 @@ def describe_validation_error(exc: ValidationError) -> str:
     """One readable line per problem: ``field: what is wrong``."""
     lines = []
     for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err.get("loc", ()))
+        # A field name comes from the caller: quote any odd one, so an error stays one line.
+        where = ".".join(p if isinstance(p, str) and p.isidentifier() else repr(p) for p in err.get("loc", ()))
         msg = err.get("msg", "invalid").removeprefix("Value error, ")
         lines.append(f"{where}: {msg}" if where else msg)
     return "invalid rerank request: " + "; ".join(lines)

@@ -31,7 +31,7 @@ MAX_TOTAL_CHARS = 2_000_000
 MAX_LENGTH = 512
 """Token length of one pair encoding when the model directory does not say otherwise."""
 
-BATCH_TOKENS = 1024
+BATCH_TOKENS = 512
 """Token budget of one micro-batch (rows x padded length); small batches stay in CPU cache."""
 
 WAIT_TIMEOUT = 30.0
@@ -51,3 +51,42 @@ LOG_FORMAT = "text"
 
 LOG_LEVEL = "INFO"
 """Level of the worker's own log lines."""
+
+STATS_BUCKET_SECONDS = 10
+"""Width of one throughput bucket in Redis: small enough for a live rate, few keys."""
+
+STATS_WINDOW_SECONDS = 60
+"""Span over which `rerankq stats` reports recent throughput."""
+
+HEALTH_TIMEOUT = 3.0
+"""Seconds `rerankq health` waits for Redis before calling it unreachable (probes time out too)."""
+
+METRICS_ADDRESS = "0.0.0.0"
+"""Interface the Prometheus endpoint listens on: all, so a scraper on another host reaches it."""
+
+SERVE_DEFAULT_QUEUE = True
+"""Workers serve the base (default-model) queue besides their own model's queue."""
+
+WORKER_CHECK_SECONDS = 5.0
+"""Seconds a producer trusts a found live worker for a model before asking the registry again."""
+
+SCORE_FILE_WINDOW = 64
+"""Records `score-file` keeps submitted but not yet written: bounds memory and its share of the queue."""
+
+SCORE_FILE_TIMEOUT = 600.0
+"""Seconds `score-file` gives one record's job before writing the record as failed."""
+
+PROGRESS_SECONDS = 10.0
+"""Seconds between plain progress lines when `score-file` is not writing to a terminal."""
+
+ASYNC_MAX_CONNECTIONS = 32
+"""Redis connections one asyncio client opens at most; more concurrent commands wait for a free one."""
+
+GRAPH_CACHE_DIR = "~/.cache/rerankq/graphs"
+"""Where workers keep optimized ONNX graphs so a restart skips graph optimization ('off' disables)."""
+
+BATCH_JOBS = 1
+"""Waiting small jobs a worker scores together in one set of micro-batches (1 = one job at a time)."""
+
+BATCH_JOBS_MAX_PAIRS = 128
+"""Most pairs scored together across jobs; larger jobs fill micro-batches on their own."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import time
+import zlib
 from typing import TYPE_CHECKING
 
 import redis
@@ -104,6 +106,20 @@ def _read_state(conn: redis.Redis, job_id: str) -> tuple[bytes | None, bytes | N
 def _check(conn: redis.Redis, job_id: str) -> RerankResult | None:
     """The result, ``None`` while pending, or the job's failure raised."""
     stored, status = _read_state(conn, job_id)
+    reason = fetch_failure_reason(conn, job_id) if needs_reason(stored, status) else None
+    return settle(job_id, stored, status, reason)
+
+
+def needs_reason(stored: bytes | None, status: bytes | None) -> bool:
+    """True when the job failed without a stored result, so RQ's exception is worth reading."""
+    return stored is None and status is not None and status.decode() in _FAILED_STATES
+
+
+def settle(job_id: str, stored: bytes | None, status: bytes | None, reason: str | None = None) -> RerankResult | None:
+    """What a job's stored result and RQ status mean: the result, ``None`` while pending, or an error raised.
+
+    Pure, so the sync client, the asyncio client and ``as_completed`` decide alike.
+    """
     if stored is not None:
         return decode_stored_result(job_id, stored)
     if status is None:
@@ -112,18 +128,29 @@ def _check(conn: redis.Redis, job_id: str) -> RerankResult | None:
         )
     state = status.decode()
     if state in _FAILED_STATES:
-        reason = fetch_failure_reason(conn, job_id) or f"job ended {state} without a result (see the worker's log)"
-        raise JobFailedError(job_id, reason, state)
+        raise JobFailedError(job_id, reason or f"job ended {state} without a result (see the worker's log)", state)
     return None
 
 
 def fetch_failure_reason(conn: redis.Redis, job_id: str) -> str | None:
     """Last line of RQ's stored exception for a failed job, if any."""
-    raw = conn.xrevrange(Result.get_key(job_id), "+", "-", count=1)
-    if not raw:
+    return failure_reason(conn.xrevrange(Result.get_key(job_id), "+", "-", count=1))
+
+
+def failure_reason(entries: list) -> str | None:
+    """Last line of the exception in the newest entry of a job's RQ result stream (an XREVRANGE reply)."""
+    if not entries:
         return None
-    exc = raw[0][1].get(b"exc_string")
+    exc = entries[0][1].get(b"exc_string")
     if not exc:
         return None
-    lines = [line for line in exc.decode(errors="replace").strip().splitlines() if line.strip()]
+    lines = [line for line in _exception_text(exc).strip().splitlines() if line.strip()]
     return lines[-1] if lines else None
+
+
+def _exception_text(raw: bytes) -> str:
+    """RQ stores the traceback zlib-compressed and base64-encoded; older entries are plain text."""
+    try:
+        return zlib.decompress(base64.b64decode(raw, validate=True)).decode(errors="replace")
+    except (ValueError, zlib.error):
+        return raw.decode(errors="replace")

@@ -39,6 +39,16 @@ def attempts_key(job_id: str) -> str:
     return f"{PREFIX}:attempts:{job_id}"
 
 
+def inflight_key(queue: str) -> str:
+    """Sorted set of job ids taken from ``queue`` and not yet settled (score: when taken)."""
+    return f"{PREFIX}:inflight:{queue}"
+
+
+def maintenance_lock_key(queue: str) -> str:
+    """Short lock so one worker at a time looks for abandoned jobs of ``queue``."""
+    return f"{PREFIX}:maintenance:{queue}"
+
+
 def worker_key(worker_name: str) -> str:
     """Expiring hash describing one live worker (model, queues, state)."""
     return f"{PREFIX}:worker:{worker_name}"
@@ -54,6 +64,16 @@ def stats_key(queue: str) -> str:
     return f"{PREFIX}:stats:{queue}"
 
 
+def throughput_key(queue: str, bucket: int) -> str:
+    """Hash of jobs and pairs completed on one queue in one time bucket (expires soon after)."""
+    return f"{PREFIX}:throughput:{queue}:{bucket}"
+
+
 def done_stream_key(queue: str) -> str:
     """Stream of finished job ids for one queue, for subscribers of many results."""
     return f"{PREFIX}:done:{queue}"
+
+
+def wake_key(client_token: str) -> str:
+    """Private stream an asyncio client writes to cut its own blocking result read short."""
+    return f"{PREFIX}:wake:{client_token}"

@@ -41,8 +41,12 @@ class Settings:
     max_jobs: int | None = None
     max_rss_mb: int | None = None
     metrics_port: int | None = None
+    metrics_address: str = defaults.METRICS_ADDRESS
     log_format: str = defaults.LOG_FORMAT
     log_level: str = defaults.LOG_LEVEL
+    serve_default_queue: bool = defaults.SERVE_DEFAULT_QUEUE
+    graph_cache_dir: str | None = defaults.GRAPH_CACHE_DIR
+    batch_jobs: int = defaults.BATCH_JOBS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +83,8 @@ def _usable_cores() -> int:
 def _convert(field: dataclasses.Field, raw: str) -> object:
     kind = str(field.type)
     name = ENV_PREFIX + field.name.upper()
+    if kind == "bool":
+        return _convert_bool(name, raw)
     try:
         if "int" in kind:
             return int(raw)
@@ -87,3 +93,14 @@ def _convert(field: dataclasses.Field, raw: str) -> object:
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a number; set it to a number or unset it") from None
     return raw
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _convert_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise ConfigError(f"{name}={raw!r} is not a yes/no value; use one of {', '.join(_TRUE + _FALSE)}")

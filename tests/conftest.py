@@ -36,11 +36,18 @@ def queue_name(redis_url: str) -> Iterator[str]:
     """A queue only this test uses; its RQ and rerankq keys are removed afterwards."""
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
+    drop_queue_keys(redis_url, name)
+
+
+def drop_queue_keys(redis_url: str, name: str) -> None:
+    """Remove the RQ keys and rerankq counters of a test's queue and its sibling queues."""
     conn = redis.Redis.from_url(redis_url)
-    for queue in (name, keys.queue_name(name, high_priority=True)):
-        for key in conn.scan_iter(f"rq:*{queue}*"):
+    for pattern in (f"rq:*{name}*", f"{keys.PREFIX}:*:{name}*"):
+        for key in conn.scan_iter(pattern, count=5000):  # few round trips on a busy shared Redis
             conn.delete(key)
-        conn.srem("rq:queues", f"rq:queue:{queue}")
+    for queue in conn.smembers("rq:queues"):
+        if name in queue.decode():
+            conn.srem("rq:queues", queue)
 
 
 @pytest.fixture

@@ -5,20 +5,22 @@ from __future__ import annotations
 import logging
 import time
 
+import redis
 from redis import Redis
 from rq import get_current_job
 
-from producer import keys
+from producer import keys, stats
 from producer.contract import (
     RerankRequest,
     RerankResult,
     Timings,
     build_ranking,
+    decode_stored_result,
     failure_document,
     validate_request,
 )
-from producer.errors import RequestValidationError
-from worker import runtime
+from producer.errors import JobFailedError, RequestValidationError
+from worker import metrics, runtime
 from worker.scorer import ScoringError
 
 log = logging.getLogger(__name__)
@@ -39,18 +41,35 @@ def rerank_job(payload: object) -> dict:
         request = validate_request(payload, ctx.limits)
         result = score_request(request, job_id, started)
     except (RequestValidationError, ScoringError) as exc:
-        log.warning("job %s: failed: %s", job_id, exc)
+        log.warning("job %s: failed: %s", job_id, exc, extra={"job_id": job_id, "error": type(exc).__name__})
         if connection is not None:
             doc = failure_document(job_id, type(exc).__name__, str(exc), ctx.worker_name, time.time())
             connection.set(keys.result_key(job_id), doc, nx=True, ex=ctx.settings.result_ttl)
         raise
     stored = store_result(connection, result, ctx.settings.result_ttl) if connection is not None else True
+    if not stored:
+        earlier_failure(connection, job_id)
     log.info(
         "job %s: scored %d pairs (%d tokens, %d computed) in %.1f ms%s",
         job_id, result.pairs, result.tokens, result.padded_tokens, result.timings.total_ms,
         "" if stored else "; an earlier result exists and stands",
+        extra={"job_id": job_id, "pairs": result.pairs, "tokens": result.tokens,
+               "computed_tokens": result.padded_tokens, "timings": result.timings.model_dump()},
     )
+    observe(connection, job.origin if job is not None else None, result, job_id)
     return {"result_key": keys.result_key(job_id), "pairs": result.pairs}
+
+
+def observe(connection: Redis | None, queue: str | None, result: RerankResult, job_id: str) -> None:
+    """Feed the metrics endpoint and the queue's counters; a counter lost to Redis is only logged."""
+    t = result.timings
+    metrics.current().job_scored(result.pairs, result.padded_tokens, t.inference_ms / 1000, t.queued_ms / 1000)
+    if connection is None or queue is None:
+        return
+    try:
+        stats.record(connection, queue, pairs=result.pairs)
+    except redis.exceptions.RedisError as exc:
+        log.warning("job %s: pairs not counted: %s", job_id, exc, extra={"job_id": job_id})
 
 
 def score_request(request: RerankRequest, job_id: str, started: float) -> RerankResult:
@@ -78,6 +97,16 @@ def score_request(request: RerankRequest, job_id: str, started: float) -> Rerank
         padded_tokens=report.padded_tokens,
         finished_at=finished,
     )
+
+
+def earlier_failure(connection: Redis, job_id: str) -> None:
+    """Raise if the result that stands is a failure, so RQ's status agrees with it."""
+    try:
+        decode_stored_result(job_id, connection.get(keys.result_key(job_id)) or b"{}")
+    except JobFailedError as exc:
+        raise JobFailedError(job_id, f"an earlier attempt's failure stands: {exc.reason}", exc.error_type) from None
+    except ValueError:
+        pass
 
 
 def store_result(connection: Redis, result: RerankResult, ttl: int) -> bool:

@@ -17,6 +17,7 @@ from producer.errors import (
     JobFailedError,
     JobNotFoundError,
     JobTimeoutError,
+    NoWorkerError,
     RedisUnavailableError,
     RequestValidationError,
 )
@@ -46,7 +47,9 @@ def test_submit_enqueues_a_json_job_calling_the_worker_by_name(client: RerankCli
 
 def test_high_priority_and_model_route_to_their_queues(client: RerankClient, fake) -> None:
     client.submit("q", ["p"], priority="high")
-    client.submit("q", ["p"], model="bge-base")
+    with pytest.raises(NoWorkerError, match="bge-base"):
+        client.submit("q", ["p"], model="bge-base")  # no live worker serves it
+    client.submit("q", ["p"], model="bge-base", require_worker=False)
     assert Queue("unit.high", connection=fake).count == 1
     assert Queue("unit.bge-base", connection=fake).count == 1
     with pytest.raises(RequestValidationError, match="priority"):
