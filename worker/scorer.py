@@ -48,9 +48,13 @@ class PairScorer:
         self.batch_tokens = batch_tokens
         self._session = model.session
         self._tokenizer = model.tokenizer
+        # encode_batch_fast (tokenizers >= 0.20) skips character offsets, which scoring never reads.
+        self._encode_batch = getattr(model.tokenizer, "encode_batch_fast", model.tokenizer.encode_batch)
         self._fallback = _longest_first_copy(model.tokenizer, model.spec.max_length)
         self._pad_id = pad_token_id(model.tokenizer)
         self._input_names = {i.name for i in model.session.get_inputs()}
+        self._wants_types = "token_type_ids" in self._input_names
+        self._wants_mask = "attention_mask" in self._input_names
         self._output_name = model.session.get_outputs()[0].name
 
     def encode(self, pairs: Sequence[tuple[str, str]]) -> list[Encoding]:
@@ -60,7 +64,7 @@ class PairScorer:
         cutting both sides, pair by pair, instead of failing the whole job.
         """
         try:
-            return self._tokenizer.encode_batch(list(pairs))
+            return self._encode_batch(list(pairs))
         except Exception:
             return [self._encode_one(pair) for pair in pairs]
 
@@ -75,13 +79,13 @@ class PairScorer:
         started = time.perf_counter()
         encodings = self.encode(pairs)
         tokenized = time.perf_counter()
-        logits, padded, batches = self.logits(encodings)
+        logits, widths, batches = self.run(encodings)
         finished = time.perf_counter()
-        values = _sigmoid(logits) if normalize else logits
+        values = sigmoid(logits) if normalize else logits
         return ScoreReport(
             scores=values.tolist(),
             tokens=sum(len(e.ids) for e in encodings),
-            padded_tokens=padded,
+            padded_tokens=int(widths.sum()),
             batches=batches,
             tokenize_ms=(tokenized - started) * 1000,
             inference_ms=(finished - tokenized) * 1000,
@@ -89,33 +93,55 @@ class PairScorer:
 
     def logits(self, encodings: Sequence[Encoding]) -> tuple[np.ndarray, int, int]:
         """Raw logits (float64, input order), tokens computed, and micro-batches run."""
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        out, widths, batches = self.run(encodings)
+        return out, int(widths.sum()), batches
+
+    def run(self, encodings: Sequence[Encoding]) -> tuple[np.ndarray, np.ndarray, int]:
+        """Raw logits (float64, input order), each row's padded width, and micro-batches run.
+
+        A row's width is the length its micro-batch was padded to, so the
+        widths of any subset of rows say what those rows cost (cross-job
+        batching reports each job's share with it).
+        """
+        lengths = np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(encodings))
         out = np.empty(len(encodings), dtype=np.float64)
-        padded = batches = 0
+        widths = np.zeros(len(encodings), dtype=np.int64)
+        batches = 0
         for rows in plan_batches(lengths, self.batch_tokens):
             width = int(lengths[rows[-1]])
-            out[rows] = self._run(encodings, rows, width)
-            padded += len(rows) * width
+            out[rows] = self.run_rows(encodings, rows, width)
+            widths[rows] = width
             batches += 1
-        return out, padded, batches
+        return out, widths, batches
 
-    def _run(self, encodings: Sequence[Encoding], rows: list[int], width: int) -> np.ndarray:
-        ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        types = np.zeros((len(rows), width), dtype=np.int64)
-        for r, i in enumerate(rows):
-            enc = encodings[i]
-            n = len(enc.ids)
-            ids[r, :n] = enc.ids
-            mask[r, :n] = 1
-            types[r, :n] = enc.type_ids
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        feed = {k: v for k, v in feed.items() if k in self._input_names}
+    def run_rows(self, encodings: Sequence[Encoding], rows: Sequence[int], width: int | None = None) -> np.ndarray:
+        """Logits of ``encodings[rows]`` from one ``session.run``, padded to ``width`` (default: longest row)."""
+        feed = self.feed(encodings, rows, width)
         try:
             raw = self._session.run([self._output_name], feed)[0]
         except Exception as exc:
-            raise ScoringError(f"model {self.name} failed on a batch of {len(rows)}x{width} tokens: {exc}") from exc
+            shape = "x".join(str(d) for d in feed["input_ids"].shape)
+            raise ScoringError(f"model {self.name} failed on a batch of {shape} tokens: {exc}") from exc
         return positive_logit(np.asarray(raw), self.name)
+
+    def feed(self, encodings: Sequence[Encoding], rows: Sequence[int], width: int | None = None) -> dict[str, np.ndarray]:
+        """The session inputs for ``encodings[rows]``, padded to ``width`` (default: longest row)."""
+        lengths = np.fromiter((len(encodings[i]) for i in rows), dtype=np.int64, count=len(rows))
+        width = int(lengths.max()) if width is None else width
+        ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+        feed = {"input_ids": ids}
+        if self._wants_mask:
+            feed["attention_mask"] = (np.arange(width) < lengths[:, None]).astype(np.int64)
+        types = np.zeros((len(rows), width), dtype=np.int64) if self._wants_types else None
+        for r, i in enumerate(rows):
+            enc = encodings[i]
+            n = int(lengths[r])
+            ids[r, :n] = enc.ids
+            if types is not None:
+                types[r, :n] = enc.type_ids
+        if types is not None:
+            feed["token_type_ids"] = types
+        return feed
 
 
 def plan_batches(lengths: np.ndarray, batch_tokens: int) -> Iterator[list[int]]:
@@ -150,7 +176,8 @@ def positive_logit(raw: np.ndarray, model_name: str) -> np.ndarray:
     )
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function, elementwise."""
     return 1.0 / (1.0 + np.exp(-x))
 
 
