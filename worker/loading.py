@@ -12,10 +12,7 @@ does not pay for graph optimization again.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
-import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +22,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from producer.errors import ModelDirError
+from worker.graph_cache import GraphCache
 from worker.model_dir import ModelSpec
 
 if TYPE_CHECKING:
@@ -44,8 +42,6 @@ OPTIMIZATION_LEVELS = {
 CACHE_OFF = ("", "off", "none", "0")
 """Values of the graph cache setting that turn the cache off."""
 
-_CACHE_MAX_BYTES = 1_800_000_000  # an optimized graph is one protobuf, which cannot pass 2 GB
-_HASH_CHUNK = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -90,7 +86,7 @@ def create_session(spec: ModelSpec, config: SessionConfig) -> ort.InferenceSessi
     available = set(ort.get_available_providers())
     providers = [p for p in config.providers if p in available] or ["CPUExecutionProvider"]
     cached = GraphCache.for_model(spec, config, providers)
-    session = cached.load(providers) if cached is not None else None
+    session = cached.load(session_options(config, "none"), providers) if cached is not None else None
     if session is None:
         session = _build(spec, config, providers, cached)
     check_signature(spec, session)
@@ -204,105 +200,3 @@ def load_model(spec: ModelSpec, config: SessionConfig) -> LoadedModel:
         spec.name, spec.onnx_path, seconds, config.intra_op_threads, session.get_providers(),
     )
     return LoadedModel(spec=spec, session=session, tokenizer=tokenizer, load_seconds=seconds)
-
-
-@dataclass(frozen=True)
-class GraphCache:
-    """One optimized graph on disk, named by everything that shapes it.
-
-    The name hashes the model file's content, the ONNX Runtime version, the
-    optimization level, threads, providers and the CPU, so a cached graph is
-    only reused where ONNX Runtime would have produced the same one. Files are
-    written under a temporary name and renamed, so concurrent workers never
-    read a half-written graph; the directory may be deleted at any time.
-    """
-
-    path: Path
-    config: SessionConfig
-
-    @classmethod
-    def for_model(cls, spec: ModelSpec, config: SessionConfig, providers: list[str]) -> GraphCache | None:
-        if not config.graph_cache_dir or config.optimization == "none":
-            return None
-        try:
-            if spec.onnx_path.stat().st_size > _CACHE_MAX_BYTES:
-                return None
-            directory = Path(config.graph_cache_dir).expanduser()
-            parts = (
-                content_digest(spec.onnx_path, directory), ort.__version__, config.optimization,
-                str(config.intra_op_threads), ",".join(providers), cpu_fingerprint(),
-            )
-        except OSError as exc:
-            log.warning("optimized-graph cache off for %s: %s", spec.onnx_path, exc)
-            return None
-        key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
-        safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in spec.name)
-        return cls(directory / f"{safe_name}-{key}.onnx", config)
-
-    def load(self, providers: list[str]) -> ort.InferenceSession | None:
-        """A session from the cached graph, or ``None`` when there is none or it is unusable."""
-        if not self.path.is_file():
-            return None
-        try:
-            # Already optimized: running the optimizers again would only cost time.
-            session = ort.InferenceSession(str(self.path), sess_options=session_options(self.config, "none"),
-                                           providers=providers)
-        except Exception as exc:
-            log.warning("cached graph %s is unusable (%s); optimizing the model again", self.path, exc)
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-            return None
-        log.info("optimized graph loaded from cache %s", self.path)
-        return session
-
-    def staging_path(self) -> Path | None:
-        """Where ONNX Runtime writes the optimized graph, or ``None`` if the directory is unusable."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            log.warning("optimized-graph cache %s unusable (%s); going on without it", self.path.parent, exc)
-            return None
-        return self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-
-    def publish(self, staging: Path) -> None:
-        try:
-            os.replace(staging, self.path)
-        except OSError as exc:
-            log.warning("optimized graph not cached at %s: %s", self.path, exc)
-            with contextlib.suppress(OSError):
-                staging.unlink()
-            return
-        log.info("optimized graph cached at %s", self.path)
-
-
-def content_digest(path: Path, cache_dir: Path) -> str:
-    """SHA-256 of a file's bytes, remembered per (path, size, mtime) so a restart does not re-read it."""
-    stat = path.stat()
-    stamp = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    memo = cache_dir / "digests" / hashlib.sha256(stamp.encode()).hexdigest()[:32]
-    with contextlib.suppress(OSError):
-        known = memo.read_text().strip()
-        if len(known) == 64:
-            return known
-    hasher = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            hasher.update(chunk)
-    digest = hasher.hexdigest()
-    with contextlib.suppress(OSError):
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        staging = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
-        staging.write_text(digest)
-        os.replace(staging, memo)
-    return digest
-
-
-def cpu_fingerprint() -> str:
-    """What distinguishes CPUs for ONNX Runtime's kernel and layout choices."""
-    flags = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("flags", "Features")):
-                flags = line
-                break
-    return f"{platform.machine()}|{platform.processor()}|{hashlib.sha256(flags.encode()).hexdigest()[:16]}"

@@ -207,13 +207,18 @@ def top_k_agreement(a: np.ndarray, b: np.ndarray, k: int) -> float:
     return len(top_a & top_b) / k
 
 
+def quiet_quantizer_hint() -> None:
+    """For entry points: drop the quantizer's "consider pre-processing" line, printed on every run
+    to the root logger; that pass (symbolic shape inference) does not apply to graphs with fused ops."""
+    logging.getLogger().addFilter(lambda record: "pre-processing before quantization" not in record.getMessage())
+
+
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     """``rerankq model quantize``: quantize, then print the accuracy report on the bench workload."""
     from worker.bench.workload import rag_jobs
     from worker.loading import SessionConfig, load_model
 
-    # The quantizer suggests its pre-processing pass on every run; it does not apply to graphs with fused ops.
-    logging.getLogger().addFilter(lambda record: "pre-processing before quantization" not in record.getMessage())
+    quiet_quantizer_hint()
     in_dir = None if args.in_dir == "default" else args.in_dir
     options = QuantizeOptions(per_channel=not args.per_tensor, weight_type=args.weight_type,
                               keep_first_down_fp32=not args.all_layers)

@@ -26,7 +26,7 @@ def scores(model) -> np.ndarray:
 def test_restart_loads_the_cached_graph_with_identical_scores(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     spec = resolve_model_dir(None)
     config = SessionConfig(intra_op_threads=1, graph_cache_dir=str(tmp_path))
-    caplog.set_level(logging.INFO, logger="worker.loading")
+    caplog.set_level(logging.INFO, logger="worker.graph_cache")
     first = load_model(spec, config)
     cached = list(tmp_path.glob("*.onnx"))
     assert len(cached) == 1 and cached[0].name.startswith("minilm-pair-demo-")

@@ -43,6 +43,7 @@ class WorkerSpec:
     model_dir: str | None = None
     batch_tokens: int | None = None
     batch_jobs: int | None = None
+    log_level: str = "WARNING"
 
 
 @dataclass
@@ -79,7 +80,7 @@ def running_workers(redis_url: str, spec: WorkerSpec, log_dir: Path, wait: bool 
     queue = f"rerankq-bench-{uuid.uuid4().hex[:8]}"
     workers = RunningWorkers(redis_url=redis_url, queue=queue)
     command = [sys.executable, "-m", "worker", "worker", "--redis-url", redis_url, "--queue", queue,
-               "--threads", str(spec.threads), "--log-level", os.environ.get("BENCH_WORKER_LOG", "WARNING")]
+               "--threads", str(spec.threads), "--log-level", spec.log_level]
     for flag, value in (("--model-dir", spec.model_dir), ("--batch-tokens", spec.batch_tokens),
                         ("--batch-jobs", spec.batch_jobs)):
         if value is not None:

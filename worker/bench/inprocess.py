@@ -11,6 +11,7 @@ how pairs become batches:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,9 +26,11 @@ JOINED_PAD = 512
 
 def rerankq_runner(scorer: PairScorer) -> Runner:
     def run(pairs: Sequence[Pair]) -> RunStats:
+        started = time.perf_counter()
         encodings = scorer.encode(pairs)
+        tokenized = time.perf_counter() - started
         logits, widths, _ = scorer.run(encodings)
-        return RunStats(logits, sum(len(e) for e in encodings), int(widths.sum()))
+        return RunStats(logits, sum(len(e) for e in encodings), int(widths.sum()), tokenized)
 
     return run
 

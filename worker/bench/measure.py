@@ -23,6 +23,7 @@ class RunStats:
     logits: np.ndarray
     tokens: int
     computed_tokens: int
+    tokenize_s: float = 0.0
 
 
 Runner = Callable[[Sequence[Pair]], RunStats]
@@ -43,6 +44,7 @@ class Measurement:
     rss_mb: float | None = None
     flops: float = 0.0
     note: str = ""
+    tokenize_seconds: float = 0.0
 
     @property
     def pairs_per_s(self) -> float:
@@ -70,7 +72,8 @@ class Measurement:
             "pairs_per_s": round(self.pairs_per_s, 3), "tokens": self.tokens, "computed_tokens": self.computed_tokens,
             "padding_efficiency": _round(self.padding_efficiency, 4), "p50_ms": _round(self.p50_ms, 2),
             "p95_ms": _round(self.p95_ms, 2), "jobs": len(self.latencies_ms), "rss_mb": _round(self.rss_mb, 1),
-            "useful_gflops": _round(self.gflops, 2), "note": self.note,
+            "useful_gflops": _round(self.gflops, 2), "tokenize_seconds": round(self.tokenize_seconds, 4),
+            "note": self.note,
         }
 
 
@@ -83,6 +86,7 @@ class Timed:
     logits: list[np.ndarray]
     tokens: int
     computed_tokens: int
+    tokenize_s: float = 0.0
 
 
 def time_interleaved(runners: dict[str, Runner], jobs: Sequence[Sequence[Pair]], rounds: int,
@@ -106,6 +110,7 @@ def time_interleaved(runners: dict[str, Runner], jobs: Sequence[Sequence[Pair]],
 def _one_round(runner: Runner, jobs: Sequence[Sequence[Pair]]) -> Timed:
     latencies, logits = [], []
     tokens = computed = 0
+    tokenizing = 0.0
     for pairs in jobs:
         started = time.perf_counter()
         stats = runner(pairs)
@@ -113,7 +118,8 @@ def _one_round(runner: Runner, jobs: Sequence[Sequence[Pair]]) -> Timed:
         logits.append(stats.logits)
         tokens += stats.tokens
         computed += stats.computed_tokens
-    return Timed(sum(latencies) / 1000, latencies, logits, tokens, computed)
+        tokenizing += stats.tokenize_s
+    return Timed(sum(latencies) / 1000, latencies, logits, tokens, computed, tokenizing)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

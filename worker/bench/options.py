@@ -17,19 +17,20 @@ PARTS = ("sweep", "baselines", "int8", "torch", "e2e", "profile")
 class Plan:
     """How much work each part of the bench does."""
 
-    main_queries: int = 2
+    main_queries: int = 1
     passages: int = 100
     rounds: int = 2
+    main_rounds: int = 3
     accuracy_queries: int = 6
-    sweep_budgets: tuple[int, ...] = (256, 384, 512, 768, 1024, 2048, 4096)
+    sweep_budgets: tuple[int, ...] = (256, 384, 512, 768, 1024, 2048)
     sweep_passages: int = 100
     torch_pairs: int = 100
-    torch_batch_sizes: tuple[int, ...] = (32, 16, 8, 4, 2)
+    torch_batch_sizes: tuple[int, ...] = (32, 8, 4, 2)
     e2e_big_jobs: int = 4
     producers: int = 4
-    small_jobs: int = 48
+    small_jobs: int = 32
     small_passages: int = 10
-    overhead_jobs: int = 12
+    overhead_jobs: int = 10
     overhead_passages: int = 20
     batch_jobs: int = 4
     reference_seconds: float = 1.0
@@ -39,7 +40,7 @@ class Plan:
 FULL = Plan()
 
 QUICK = Plan(
-    main_queries=1, passages=12, rounds=1, accuracy_queries=2, sweep_budgets=(256, 512), sweep_passages=12,
+    main_queries=1, passages=12, rounds=1, main_rounds=1, accuracy_queries=2, sweep_budgets=(256, 512), sweep_passages=12,
     torch_pairs=8, torch_batch_sizes=(32, 4), e2e_big_jobs=2, producers=2, small_jobs=6, small_passages=4,
     overhead_jobs=3, overhead_passages=6, batch_jobs=3, reference_seconds=0.2, profile_runs=3,
 )
@@ -48,7 +49,7 @@ QUICK = Plan(
 def plan_for(args: argparse.Namespace) -> Plan:
     plan = QUICK if args.quick else FULL
     if args.rounds:
-        plan = dataclasses.replace(plan, rounds=args.rounds)
+        plan = dataclasses.replace(plan, rounds=args.rounds, main_rounds=args.rounds)
     if args.queries:
         plan = dataclasses.replace(plan, main_queries=args.queries)
     return plan

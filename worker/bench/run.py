@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import os
 import platform
 import sys
@@ -18,13 +19,13 @@ import numpy as np
 from producer.settings import Settings
 from worker.bench import inprocess, targets
 from worker.bench.hardware import ModelShape, infer_shape, matmul_reference, op_profile
-from worker.bench.measure import Measurement, RunStats, Timed, time_interleaved
+from worker.bench.measure import Measurement, Timed, time_interleaved
 from worker.bench.options import Plan, plan_for
 from worker.bench.report import BenchResult, table, write_json, write_png
 from worker.bench.workload import Job, build_passages, rag_jobs
 from worker.loading import SessionConfig, load_model
 from worker.model_dir import ModelSpec, resolve_model_dir
-from worker.quantize import QuantizeOptions, compare_scores, quantize_model_dir
+from worker.quantize import QuantizeOptions, compare_scores, quantize_model_dir, quiet_quantizer_hint
 from worker.scorer import PairScorer, plan_batches
 
 Progress = Callable[[str], None]
@@ -45,6 +46,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
                                        batch_tokens=args.batch_tokens, threads=args.threads)
     config = BenchConfig(model_dir=settings.model_dir, int8_dir=args.int8_dir, threads=settings.intra_op_threads(),
                          batch_tokens=settings.batch_tokens, redis_url=settings.redis_url, skip=frozenset(args.skip))
+    quiet_quantizer_hint()
     result = run_bench(config, plan_for(args), lambda line: print(line, flush=True))
     print()
     print(table(result))
@@ -67,8 +69,11 @@ def run_bench(config: BenchConfig, plan: Plan, progress: Progress) -> BenchResul
     with tempfile.TemporaryDirectory(prefix="rerankq-bench-") as tmp:
         result.loads = _loads(spec, config.threads, Path(tmp) / "graphs")
         fp32 = PairScorer(load_model(spec, session), config.batch_tokens)
-        int8 = None if "int8" in config.skip else _int8(config, spec, Path(tmp) / "int8", session, progress)
+        int8 = None if "int8" in config.skip else _int8(config, spec, Path(tmp) / "int8", session, result, progress)
         shape = infer_shape(spec.onnx_path)
+        if shape is None:
+            result.notes.append("hardware efficiency skipped: reading the model's shapes needs the onnx package "
+                                "(pip install 'rerankq[quantize]') and a BERT-style encoder")
         lengths = _lengths(fp32)
         result.meta["workload"] += f", median {int(np.median(lengths(main)))} tokens per pair"
         reference = _reference(shape, config, plan) if shape else None
@@ -106,15 +111,8 @@ def _lengths(scorer: PairScorer) -> Callable[[Sequence[Job]], list[int]]:
 
 def _in_process(result: BenchResult, fp32: PairScorer, int8: PairScorer | None, main: list[Job],
                 shape: ModelShape | None, lengths, plan: Plan, config: BenchConfig, progress: Progress) -> dict[str, Timed]:
-    progress(f"in process: {len(main)} jobs x {plan.passages} passages, {plan.rounds} rounds")
-    pre_tokenized = {tuple(job.pairs): fp32.encode(job.pairs) for job in main}
-
-    def inference_only(pairs: Sequence[tuple[str, str]]) -> RunStats:
-        encodings = pre_tokenized.get(tuple(pairs)) or fp32.encode(pairs)
-        logits, widths, _ = fp32.run(encodings)
-        return RunStats(logits, sum(len(e) for e in encodings), int(widths.sum()))
-
-    runners = {targets.FP32: inprocess.rerankq_runner(fp32), targets.FP32_INFERENCE: inference_only}
+    progress(f"in process: {len(main)} jobs x {plan.passages} passages, {plan.main_rounds} rounds")
+    runners = {targets.FP32: inprocess.rerankq_runner(fp32)}
     if int8 is not None:
         runners[targets.INT8] = inprocess.rerankq_runner(int8)
     if "baselines" not in config.skip:
@@ -122,12 +120,13 @@ def _in_process(result: BenchResult, fp32: PairScorer, int8: PairScorer | None, 
         runners[targets.BASELINE_B] = inprocess.fixed_batch_runner(fp32)
         runners[targets.BASELINE_C] = inprocess.whole_job_runner(fp32)
     jobs = [job.pairs for job in main]
-    timed = time_interleaved(runners, jobs, plan.rounds, progress)
+    timed = time_interleaved(runners, jobs, plan.main_rounds, progress)
     flops = shape.flops(lengths(main)) if shape else 0.0
     for name, t in timed.items():
         section = "baseline" if name.startswith("(") else "in-process"
         result.measurements.append(Measurement(name, section, sum(len(j) for j in jobs), t.seconds, t.tokens,
-                                               t.computed_tokens, t.latencies_ms, flops=flops))
+                                               t.computed_tokens, t.latencies_ms, flops=flops,
+                                               tokenize_seconds=t.tokenize_s))
     rate = {name: result.find(name).pairs_per_s for name in timed}
     for key, name in (("fp32_over_a", targets.BASELINE_A), ("fp32_over_b", targets.BASELINE_B),
                       ("fp32_over_c", targets.BASELINE_C)):
@@ -157,7 +156,8 @@ def _accuracy(result: BenchResult, fp32: PairScorer, int8: PairScorer, timed: di
 
 def _hardware(result: BenchResult, shape: ModelShape, reference: float) -> None:
     whole = result.find(targets.FP32)
-    inference = result.find(targets.FP32_INFERENCE)
+    inference = Measurement("inference only", "in-process", whole.pairs, whole.seconds - whole.tokenize_seconds,
+                            flops=whole.flops) if whole else None
     result.hardware = {
         "shape": {"layers": shape.layers, "hidden": shape.hidden, "ffn": shape.ffn},
         "matmul_gflops": round(reference, 2),
@@ -183,10 +183,15 @@ def _sweep(fp32: PairScorer, int8: PairScorer | None, pairs: list, plan: Plan, p
     return rows
 
 
-def _int8(config: BenchConfig, spec: ModelSpec, out: Path, session: SessionConfig,
-          progress: Progress) -> PairScorer:
+def _int8(config: BenchConfig, spec: ModelSpec, out: Path, session: SessionConfig, result: BenchResult,
+          progress: Progress) -> PairScorer | None:
     if config.int8_dir:
         int8_spec = resolve_model_dir(config.int8_dir)
+    elif importlib.util.find_spec("onnx") is None:
+        note = "int8 skipped: quantizing needs the onnx package (pip install 'rerankq[quantize]') or --int8-dir"
+        progress(note)
+        result.notes.append(note)
+        return None
     else:
         progress("quantizing the model to int8 (rerankq model quantize)")
         int8_spec = quantize_model_dir(spec.directory, out, QuantizeOptions())

@@ -5,7 +5,6 @@ from __future__ import annotations
 from worker.bench.report import BenchResult, Target
 
 FP32 = "rerankq fp32, in process"
-FP32_INFERENCE = "rerankq fp32, in process, inference only (pre-tokenized)"
 INT8 = "rerankq int8, in process"
 BASELINE_A = "(a) one pair per run, joined string, padded to 512"
 BASELINE_B = "(b) unsorted batches of 32, padded to longest"

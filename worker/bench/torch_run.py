@@ -32,9 +32,15 @@ def run_torch(result: BenchResult, bundled: PairScorer, pairs: list, work_dir: P
         result.notes.append(reason)
         return
     progress("baseline (d): building the standard cross-encoder from the same weights (torch + ONNX export)")
-    with _quiet():
-        models = build_standard_models(work_dir)
-        crossencoder = CrossEncoderBaseline(models.torch_dir, threads)
+    try:
+        with _quiet():
+            models = build_standard_models(work_dir)
+            crossencoder = CrossEncoderBaseline(models.torch_dir, threads)
+    except Exception as exc:  # an optional part: a broken torch install must not sink the whole bench
+        note = f"baseline (d) skipped: building the standard cross-encoder failed ({type(exc).__name__}: {exc})"
+        progress(note)
+        result.notes.append(note)
+        return
     standard = PairScorer(load_model(resolve_model_dir(models.onnx_dir), SessionConfig(intra_op_threads=threads)),
                           batch_tokens)
     sizes = sorted(set(plan.torch_batch_sizes) | {crossencoder.default_batch_size}, reverse=True)
