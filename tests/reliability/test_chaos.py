@@ -13,9 +13,10 @@ from producer import RerankClient, keys
 from tests.reliability.helpers import FAST, rq_results
 
 JOBS = 2000
-KILLS = 4
-KILL_EVERY = 3.0
-"""Seconds between a restarted worker being ready and the next SIGKILL."""
+KILL_AT = (0.1, 0.3, 0.5, 0.7)
+"""Fractions of results after which the victim is SIGKILLed: kills follow progress, not the clock,
+so every kill lands while jobs are still queued however fast or loaded the machine is."""
+KILLS = len(KILL_AT)
 
 
 def count_results(conn: redis.Redis, job_ids: list[str]) -> int:
@@ -41,16 +42,15 @@ def test_no_job_lost_while_a_worker_is_killed_repeatedly(
     kills = 0
     everyone = [steady, victim]
     deadline = time.monotonic() + 300
-    while count_results(conn, job_ids) < JOBS and time.monotonic() < deadline:
-        if kills < KILLS:
-            time.sleep(KILL_EVERY)
+    while (done := count_results(conn, job_ids)) < JOBS and time.monotonic() < deadline:
+        if kills < KILLS and done >= KILL_AT[kills] * JOBS:
             victim.signal(signal.SIGKILL)
             victim.wait(10)
             kills += 1
             victim = start_worker(env=FAST)
             everyone.append(victim)
         else:
-            time.sleep(0.5)
+            time.sleep(0.05)
     elapsed = time.monotonic() - started
     recovered = sum(w.log_text().count("found abandoned on") for w in everyone)
 

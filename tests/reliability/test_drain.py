@@ -45,7 +45,7 @@ def test_sigterm_drains_and_a_second_sigterm_hands_the_job_back(
 
     # Two SIGTERMs mid-job: the worker stops at once; the job goes back to the front of its queue.
     remaining = second if drained is first else first
-    job = client.submit(*long_request(4 * LONG_PAIRS))  # still running when the second signal comes
+    job = client.submit(*long_request(6 * LONG_PAIRS))  # still running when the second signal comes
     wait_running(conn, job.id, [remaining])
     remaining.signal(signal.SIGTERM)
     # Handlers run between the model's batches, and two signals handled within a second count
