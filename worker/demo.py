@@ -114,11 +114,12 @@ def start_worker_process(url: str, queue: str) -> subprocess.Popen:
     return subprocess.Popen(command)
 
 
-def stop_worker_process(process: subprocess.Popen) -> None:
+def stop_worker_process(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM (the worker drains its job), then SIGKILL if it outlives ``timeout``."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from producer.connection import connect
 from producer.settings import Settings
 from worker.bench.measure import Measurement, process_rss_mb
 from worker.bench.workload import Job
+from worker.demo import stop_worker_process
 
 READY_TIMEOUT = 120.0
 JOB_TIMEOUT = 600.0
@@ -96,7 +96,7 @@ def running_workers(redis_url: str, spec: WorkerSpec, log_dir: Path, wait: bool 
         yield workers
     finally:
         for process in workers.processes:
-            _stop(process)
+            stop_worker_process(process, timeout=60)
         _forget_queue(redis_url, queue)
 
 
@@ -113,16 +113,6 @@ def wait_registered(workers: RunningWorkers) -> None:
             return
         time.sleep(0.1)
     raise RuntimeError(f"bench workers did not register within {READY_TIMEOUT:.0f}s")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _forget_queue(url: str, queue: str) -> None:
